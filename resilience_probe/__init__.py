@@ -1,0 +1,1 @@
+"""Circuit breakers, chaos hooks and resilience metrics for simulated users."""

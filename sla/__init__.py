@@ -1,0 +1,1 @@
+"""SLA thresholds, their evaluation against aggregated results, and reports."""
