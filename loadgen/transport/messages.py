@@ -32,9 +32,13 @@ class HttpResponse:
     headers: Mapping[str, str]
     chunks: Iterable[bytes] = ()
     _closer: object = field(default=None, repr=False)
+    _reader: object = field(default=None, repr=False)
 
     def body(self) -> bytes:
         """Read the whole remaining body."""
+        reader = self._reader
+        if callable(reader):
+            return bytes(reader())
         return b"".join(self.chunks)
 
     def iter_chunks(self) -> Iterator[bytes]:

@@ -1,0 +1,66 @@
+"""The MCP options every locustfile with McpUser gets, on the command line,
+in the web UI and in config files (Locust's custom arguments)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from locust import events
+from locust.argument_parser import LocustArgumentParser
+
+from loadgen.client import PROTOCOL_CHOICES
+from loadgen.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@events.init_command_line_parser.add_listener
+def add_mcp_arguments(parser: LocustArgumentParser) -> None:
+    group = parser.add_argument_group("MCP", "Options of mcp-loadgen's McpUser")
+    group.add_argument(
+        "--mcp-protocol",
+        choices=PROTOCOL_CHOICES,
+        default="auto",
+        help="MCP revision: auto (newest the server accepts) or one to force",
+    )
+    group.add_argument(
+        "--mcp-path",
+        default="/mcp",
+        help="Endpoint path, used when the host URL has no path (default /mcp)",
+    )
+    group.add_argument(
+        "--mcp-timeout",
+        type=float,
+        default=30.0,
+        help="Seconds to wait on the network for one MCP request",
+    )
+    group.add_argument(
+        "--workload",
+        default="",
+        help="Workload file (TOML or YAML): weights per method and arguments",
+    )
+    group.add_argument(
+        "--tool-errors",
+        choices=("fail", "ok"),
+        default="fail",
+        help="Whether a tool result with isError: true fails the request",
+    )
+
+
+def endpoint_for(host_url: str, default_path: str) -> str:
+    """The endpoint path: the host URL's own path, else the --mcp-path."""
+    from loadgen.transport.gevent_http import parse_base_url
+
+    _, _, _, path = parse_base_url(host_url)
+    path = path if path not in ("", "/") else default_path
+    if not path.startswith("/"):
+        raise ConfigError("must start with /", field="--mcp-path", value=path)
+    return path
+
+
+def option(environment: Any, name: str, default: Any) -> Any:
+    """An option's value, or its default when Locust parsed no options
+    (a user created by a test through the library API)."""
+    parsed = getattr(environment, "parsed_options", None)
+    return getattr(parsed, name, default) if parsed is not None else default

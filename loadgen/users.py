@@ -1,0 +1,157 @@
+"""McpUser: an abstract Locust user that speaks MCP to the host under test.
+
+On start it opens an MCP session (timed as ``initialize`` or
+``server/discover``), lists the tools, resources and prompts the server
+announced, and builds its workload plan once. Each task then sends one call
+from the plan. Every HTTP exchange fires Locust's request event, so Locust's
+console stats, web UI, CSV and HTML reports work unchanged; the context of
+each event carries what the recorder needs (outcome class, microseconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any, ClassVar
+
+import gevent
+from locust import User, task
+from locust.env import Environment
+
+from loadgen import options
+from loadgen.client import CallRecord, McpClient
+from loadgen.mcp.errors import NegotiationError
+from loadgen.mcp.outcomes import McpFailure, Outcome
+from loadgen.transport.gevent_http import GeventHttpTransport
+from loadgen.workload import Catalog, WorkloadPlan, WorkloadSpec, load_workload_file
+
+logger = logging.getLogger(__name__)
+
+REQUEST_TYPE = "MCP"
+
+
+class McpUser(User):
+    """A simulated MCP client. Subclass it in a locustfile (set ``workload``)."""
+
+    abstract = True
+
+    # The workload when no --workload file is given; None: every discovered
+    # method with default weights.
+    workload: ClassVar[WorkloadSpec | None] = None
+
+    # A user whose session could not be opened waits this long before it
+    # tries again, so an unreachable target is probed, not hammered.
+    reopen_backoff_s: ClassVar[float] = 1.0
+
+    # What "auto" negotiated, shared by the users of one process.
+    _negotiated: ClassVar[dict[str, str]] = {}
+    _warned: ClassVar[set[str]] = set()
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        assert self.host, "McpUser needs a host: pass -H URL or set host"
+        self._fire = environment.events.request.fire
+        self._failures: dict[Outcome, McpFailure] = {}
+        self.transport = GeventHttpTransport(
+            self.host, timeout_s=options.option(environment, "mcp_timeout", 30.0)
+        )
+        self.client = McpClient(
+            self.transport,
+            self._record,
+            endpoint=options.endpoint_for(
+                self.host, options.option(environment, "mcp_path", "/mcp")
+            ),
+            protocol=options.option(environment, "mcp_protocol", "auto"),
+            tool_errors_fail=options.option(environment, "tool_errors", "fail")
+            == "fail",
+            memo=McpUser._negotiated,
+        )
+        self.plan: WorkloadPlan | None = None
+
+    def on_start(self) -> None:
+        self._start_session()
+
+    def on_stop(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            self.transport.close()
+
+    @task
+    def run_workload(self) -> None:
+        """Send the next call of the plan (open the session first if needed)."""
+        if self.plan is None and not self._start_session():
+            gevent.sleep(self.reopen_backoff_s)
+            return
+        assert self.plan is not None
+        call = self.plan.next_call()
+        self.client.call(call.method, call.params, call.name)
+
+    # Session and discovery ------------------------------------------------
+
+    def _start_session(self) -> bool:
+        try:
+            if not self.client.session.is_open and not self.client.open():
+                return False
+        except NegotiationError as exc:
+            self._warn_once(str(exc))
+            return False
+        self.plan = WorkloadPlan.build(
+            self._workload_spec(), self._discover(), random.Random()
+        )
+        return True
+
+    def _discover(self) -> Catalog:
+        session = self.client.session
+        tools = resources = prompts = []
+        if session.has_capability("tools"):
+            tools = self.client.list_all("tools/list", "tools")
+        if session.has_capability("resources"):
+            resources = self.client.list_all("resources/list", "resources")
+        if session.has_capability("prompts"):
+            prompts = self.client.list_all("prompts/list", "prompts")
+        return Catalog(
+            capabilities=dict(session.server_capabilities),
+            tools=tools,
+            resources=resources,
+            prompts=prompts,
+        )
+
+    def _workload_spec(self) -> WorkloadSpec:
+        path = options.option(self.environment, "workload", "")
+        if path:
+            return load_workload_file(path)
+        return self.workload if self.workload is not None else WorkloadSpec()
+
+    # Reporting ------------------------------------------------------------
+
+    def _record(self, record: CallRecord) -> None:
+        outcome = record.outcome
+        exception = None if outcome.ok else self._failure(outcome)
+        context: dict[str, Any] = {
+            "outcome": outcome.cls.value,
+            "latency_us": record.latency_us,
+            "ttfb_us": record.ttfb_us,
+        }
+        self._fire(
+            request_type=REQUEST_TYPE,
+            name=record.name,
+            response_time=record.latency_us / 1000.0,
+            response_length=record.response_bytes,
+            exception=exception,
+            context=context,
+            start_time=record.start_s,
+            url=None,
+            response=None,
+        )
+
+    def _failure(self, outcome: Outcome) -> McpFailure:
+        failure = self._failures.get(outcome)
+        if failure is None:
+            failure = self._failures[outcome] = McpFailure(outcome)
+        return failure
+
+    def _warn_once(self, message: str) -> None:
+        if message not in McpUser._warned:
+            McpUser._warned.add(message)
+            logger.error("%s", message)
