@@ -3,14 +3,17 @@ in the web UI and in config files (Locust's custom arguments)."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 from typing import Any
 
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 
 from loadgen.client import PROTOCOL_CHOICES
-from loadgen.errors import ConfigError
+from loadgen.errors import EXIT_CONFIG_ERROR, ConfigError
+from loadgen.workload import WorkloadSpec, load_workload_file
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,26 @@ def add_mcp_arguments(parser: LocustArgumentParser) -> None:
         default="fail",
         help="Whether a tool result with isError: true fails the request",
     )
+
+
+@events.init.add_listener
+def check_mcp_options(environment: Any, **_kwargs: Any) -> None:
+    """Fail fast, with exit code 2, on a bad host URL or workload file."""
+    try:
+        if environment.host:
+            endpoint_for(environment.host, option(environment, "mcp_path", "/mcp"))
+        path = option(environment, "workload", "")
+        if path:
+            load_workload(path)
+    except ConfigError as exc:
+        logger.error("%s", exc)
+        sys.exit(EXIT_CONFIG_ERROR)
+
+
+@functools.cache
+def load_workload(path: str) -> WorkloadSpec:
+    """Load a workload file once per process, however many users read it."""
+    return load_workload_file(path)
 
 
 def endpoint_for(host_url: str, default_path: str) -> str:

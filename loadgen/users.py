@@ -23,7 +23,7 @@ from loadgen.client import CallRecord, McpClient
 from loadgen.mcp.errors import NegotiationError
 from loadgen.mcp.outcomes import McpFailure, Outcome
 from loadgen.transport.gevent_http import GeventHttpTransport
-from loadgen.workload import Catalog, WorkloadPlan, WorkloadSpec, load_workload_file
+from loadgen.workload import Catalog, WorkloadPlan, WorkloadSpec
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class McpUser(User):
     def _workload_spec(self) -> WorkloadSpec:
         path = options.option(self.environment, "workload", "")
         if path:
-            return load_workload_file(path)
+            return options.load_workload(path)
         return self.workload if self.workload is not None else WorkloadSpec()
 
     # Reporting ------------------------------------------------------------

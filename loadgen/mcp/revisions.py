@@ -37,3 +37,15 @@ def is_sessionless(revision: str) -> bool:
 def sends_version_header(revision: str) -> bool:
     """Tell whether requests under this revision carry MCP-Protocol-Version."""
     return revision >= FIRST_REVISION_WITH_VERSION_HEADER
+
+
+# Methods the sessionless revision removed with the lifecycle (2026-07-28:
+# no ping, no logging/setLevel, no resource subscriptions).
+SESSIONLESS_REMOVED_METHODS: Final = frozenset(
+    {"ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+)
+
+
+def removed_methods(revision: str) -> frozenset[str]:
+    """Methods a client must not send under this revision."""
+    return SESSIONLESS_REMOVED_METHODS if is_sessionless(revision) else frozenset()
