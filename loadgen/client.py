@@ -155,10 +155,14 @@ class McpClient:
         had_session = self.session.session_id is not None
         record = self._exchange(name, method, params)
         if had_session and record.outcome == _EXPIRED:
+            # The 404 that told us the session was gone gets its own row, so
+            # the retried request is measured on its own.
             self.session_expiries += 1
+            self._on_record(_with_outcome(record, OK, name=SESSION_EXPIRED))
             self.session.forget()
-            if self.open():
-                record = self._exchange(name, method, params, expired=record)
+            if not self.open():
+                return self._not_open_record(name)
+            record = self._exchange(name, method, params)
         if method == "tools/call":
             record = self._judge_tool_result(record)
         self._on_record(record)
@@ -232,16 +236,8 @@ class McpClient:
     # Exchanges -----------------------------------------------------------
 
     def _exchange(
-        self,
-        name: str,
-        method: str,
-        params: dict[str, Any] | None,
-        expired: CallRecord | None = None,
+        self, name: str, method: str, params: dict[str, Any] | None
     ) -> CallRecord:
-        if expired is not None:
-            # The 404 that told us the session was gone gets its own row, so
-            # the retried request is measured on its own.
-            self._on_record(_with_outcome(expired, OK, name="session expired"))
         request_id, request = self.session.request(method, params)
         record, _ = self._timed(name, request_id, request)
         return record
@@ -325,6 +321,7 @@ class McpClient:
         return CallRecord(name, _NOT_OPEN, self._wall_clock(), 0, 0, 0)
 
 
+SESSION_EXPIRED = "session expired"
 _EXPIRED = Outcome(OutcomeClass.HTTP_STATUS, "404")
 _NOT_OPEN = Outcome(OutcomeClass.PROTOCOL, "no session")
 _NO_COMMON_REVISION = Outcome(OutcomeClass.PROTOCOL, "no common revision")
