@@ -20,6 +20,7 @@ from locust.env import Environment
 
 from loadgen import options
 from loadgen.client import CallRecord, McpClient
+from loadgen.errors import EXIT_CONFIG_ERROR, ConfigError
 from loadgen.mcp.errors import NegotiationError
 from loadgen.mcp.outcomes import McpFailure, Outcome
 from loadgen.transport.gevent_http import GeventHttpTransport
@@ -28,6 +29,13 @@ from loadgen.workload import Catalog, WorkloadPlan, WorkloadSpec
 logger = logging.getLogger(__name__)
 
 REQUEST_TYPE = "MCP"
+
+# List methods drawn from the plan walk every page, each page one request.
+LIST_KEYS = {
+    "tools/list": "tools",
+    "resources/list": "resources",
+    "prompts/list": "prompts",
+}
 
 
 class McpUser(User):
@@ -85,7 +93,11 @@ class McpUser(User):
             return
         assert self.plan is not None
         call = self.plan.next_call()
-        self.client.call(call.method, call.params, call.name)
+        key = LIST_KEYS.get(call.method)
+        if key is None:
+            self.client.call(call.method, call.params, call.name)
+        else:
+            self.client.list_all(call.method, key, call.name)
 
     # Session and discovery ------------------------------------------------
 
@@ -96,25 +108,29 @@ class McpUser(User):
         except NegotiationError as exc:
             self._warn_once(str(exc))
             return False
-        self.plan = WorkloadPlan.build(
-            self._workload_spec(), self._discover(), random.Random()
-        )
+        try:
+            self.plan = WorkloadPlan.build(
+                self._workload_spec(), self._discover(), random.Random()
+            )
+        except ConfigError as exc:
+            self._stop_run_on_config_error(exc)
+            return False
+        for reason in self.plan.dropped:
+            self._warn_once(reason, logging.WARNING)
         return True
 
     def _discover(self) -> Catalog:
+        """List every catalogue the server announced a capability for."""
         session = self.client.session
-        tools = resources = prompts = []
-        if session.has_capability("tools"):
-            tools = self.client.list_all("tools/list", "tools")
-        if session.has_capability("resources"):
-            resources = self.client.list_all("resources/list", "resources")
-        if session.has_capability("prompts"):
-            prompts = self.client.list_all("prompts/list", "prompts")
+        listed = {
+            key: self.client.list_all(method, key)
+            for method, key in LIST_KEYS.items()
+            if session.has_capability(key)
+        }
         return Catalog(
             capabilities=dict(session.server_capabilities),
-            tools=tools,
-            resources=resources,
-            prompts=prompts,
+            revision=session.revision,
+            **listed,
         )
 
     def _workload_spec(self) -> WorkloadSpec:
@@ -151,7 +167,16 @@ class McpUser(User):
             failure = self._failures[outcome] = McpFailure(outcome)
         return failure
 
-    def _warn_once(self, message: str) -> None:
+    def _warn_once(self, message: str, level: int = logging.ERROR) -> None:
         if message not in McpUser._warned:
             McpUser._warned.add(message)
-            logger.error("%s", message)
+            logger.log(level, "%s", message)
+
+    def _stop_run_on_config_error(self, exc: ConfigError) -> None:
+        """The workload does not fit what the server offers: the user's
+        configuration to fix, so the run ends with exit code 2."""
+        self._warn_once(str(exc))
+        self.environment.process_exit_code = EXIT_CONFIG_ERROR
+        runner = self.environment.runner
+        if runner is not None:
+            gevent.spawn(runner.quit)
