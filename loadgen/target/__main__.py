@@ -1,0 +1,7 @@
+"""``python -m loadgen.target``: run the demo MCP target."""
+
+import sys
+
+from loadgen.target.cli import main
+
+sys.exit(main())
