@@ -361,8 +361,13 @@ def test_sessionless_results_carry_result_type_and_cache_hints(
         request("tools/list", {"_meta": envelope()}),
         sessionless_headers("tools/list"),
     )
-    ping = post(
-        handler, request("ping", {"_meta": envelope()}), sessionless_headers("ping")
+    echo = post(
+        handler,
+        request(
+            "tools/call",
+            {"name": "echo", "arguments": {"text": "x"}, "_meta": envelope()},
+        ),
+        sessionless_headers("tools/call", "echo"),
     )
     result = body_json(listing)["result"]
     assert (result["resultType"], result["cacheScope"], result["ttlMs"]) == (
@@ -370,7 +375,15 @@ def test_sessionless_results_carry_result_type_and_cache_hints(
         "private",
         0,
     )
-    assert body_json(ping)["result"] == {"resultType": "complete"}
+    assert body_json(echo)["result"]["resultType"] == "complete"
+
+
+def test_sessionless_has_no_ping(handler: McpTargetHandler) -> None:
+    """2026-07-28 removed ping with the lifecycle: it is method-not-found."""
+    ping = post(
+        handler, request("ping", {"_meta": envelope()}), sessionless_headers("ping")
+    )
+    assert body_json(ping)["error"]["code"] == -32601
 
 
 def test_handshake_results_have_no_sessionless_fields(

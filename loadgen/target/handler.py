@@ -32,6 +32,7 @@ from typing import Any, Final
 
 from loadgen import __version__
 from loadgen.mcp import revisions
+from loadgen.mcp.revisions import SESSIONLESS_REMOVED_METHODS
 from loadgen.target import catalog, rpc, sessionless
 from loadgen.target.admin import ADMIN_PREFIX, AdminRoutes
 from loadgen.target.faults import NO_FAULT, FaultDecision, FaultPlan
@@ -302,7 +303,7 @@ class McpTargetHandler:
         if decision.jsonrpc_error:
             return self._respond(call.request_id, self._injected_error())
         method = self._methods.get(call.method)
-        if method is None or (call.method == "server/discover" and call.session):
+        if method is None or not self._offered(call):
             error = rpc.RpcError(rpc.METHOD_NOT_FOUND, "Method not found", call.method)
             return self._respond(call.request_id, error)
         try:
@@ -313,6 +314,14 @@ class McpTargetHandler:
             result = sessionless.complete(call.method, reply.result)
             reply = dataclasses.replace(reply, result=result)
         return self._respond(call.request_id, reply)
+
+    @staticmethod
+    def _offered(call: Call) -> bool:
+        """server/discover exists only without a session; ping and the other
+        lifecycle methods only with one (2026-07-28 removed them)."""
+        if call.session is not None:
+            return call.method != "server/discover"
+        return call.method not in SESSIONLESS_REMOVED_METHODS
 
     def _injected_error(self) -> rpc.RpcError:
         self._counter.jsonrpc_fault()
