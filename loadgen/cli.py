@@ -1,7 +1,8 @@
 """The ``mcp-loadgen`` command: the demo, the demo target and the services.
 
 Exit codes: 0 success, 1 the run failed (failures, or a broken SLA), 2 a
-configuration or usage error (the message names what to fix).
+configuration or usage error (the message names what to fix), 3 the run's
+data is incomplete (lost intervals or workers), so no verdict is trusted.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ _SUBCOMMANDS = [
         "loadgen.target.cli",
         "add_target_arguments",
         "run_target",
+    ),
+    (
+        "compare",
+        "Compare two SLA reports and flag regressions",
+        "sla.cli",
+        "add_compare_arguments",
+        "run_compare",
+    ),
+    (
+        "report",
+        "Render a saved SLA report as HTML and JUnit",
+        "sla.cli",
+        "add_report_arguments",
+        "run_report",
     ),
 ]
 
