@@ -23,14 +23,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], timeout_s: float
+) -> None:
     """Wait until something accepts on 127.0.0.1:port, or fail the test."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(
-            ("127.0.0.1", port), timeout=0.2
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.2),
         ):
             return
         time.sleep(0.05)
