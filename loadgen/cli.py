@@ -52,6 +52,20 @@ _SUBCOMMANDS = [
         "run_target",
     ),
     (
+        "aggregator",
+        "Run a standalone result aggregator for large set-ups",
+        "loadgen.aggregator.cli",
+        "add_aggregator_arguments",
+        "run_aggregator",
+    ),
+    (
+        "keys",
+        "Create ZeroMQ CURVE keys for a non-loopback aggregator",
+        "loadgen.aggregator.cli",
+        "add_keys_arguments",
+        "run_keys",
+    ),
+    (
         "compare",
         "Compare two SLA reports and flag regressions",
         "sla.cli",

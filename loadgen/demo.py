@@ -1,8 +1,10 @@
 """``mcp-loadgen demo``: the main job, end to end on loopback.
 
 Starts the demo MCP target as a subprocess on a free loopback port, runs a
-headless Locust test with locustfiles/mcp_mix.py against it, prints
-Locust's summary and exits with Locust's exit code (0: no failures).
+headless Locust test with locustfiles/mcp_mix.py against it, judges the run
+by the shipped lenient SLA (sla/default.yaml), writes the SLA JSON report,
+JUnit XML and the HTML report, and exits with the verdict's exit code (0:
+every threshold held).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from loadgen.errors import ConfigError
+from sla.demo import demo_sla_options
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--locustfile", default="", help="locustfile (default locustfiles/mcp_mix.py)"
     )
     parser.add_argument(
+        "--report-dir",
+        default="mcp-loadgen-demo",
+        help="folder for the reports (default ./mcp-loadgen-demo)",
+    )
+    parser.add_argument("--sla", default="", help="SLA file (default: the shipped one)")
+    parser.add_argument("--sla-report", default="", help="SLA JSON report path")
+    parser.add_argument("--junit", default="", help="JUnit XML path")
+    parser.add_argument("--html-report", default="", help="HTML report path")
+    parser.add_argument(
         "extra",
         nargs=argparse.REMAINDER,
         help="after --, more Locust options (e.g. -- --mcp-protocol 2025-11-25)",
@@ -65,10 +77,30 @@ def run(args: argparse.Namespace) -> int:
             "-r", str(args.spawn_rate),
             "-t", args.run_time,
             "--workload", str(DEMO_WORKLOAD),
+            *report_options(args),
             *_extra(args.extra),
         ]  # fmt: skip
         logger.info("running: %s", " ".join(command))
-        return subprocess.call(command)
+        code = subprocess.call(command)
+    logger.info("reports in %s (exit code %s)", args.report_dir, code)
+    return code
+
+
+def report_options(args: argparse.Namespace) -> list[str]:
+    """The SLA and report options: the shipped defaults, or what was given."""
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    options = demo_sla_options(report_dir)
+    given = {
+        "--sla": args.sla,
+        "--sla-report": args.sla_report,
+        "--junit": args.junit,
+        "--html-report": args.html_report,
+    }
+    for flag, value in given.items():
+        if value:
+            options[options.index(flag) + 1] = value
+    return options
 
 
 def find_locustfile(name: str = "mcp_mix.py") -> Path:

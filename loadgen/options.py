@@ -1,5 +1,10 @@
 """The MCP options every locustfile with McpUser gets, on the command line,
-in the web UI and in config files (Locust's custom arguments)."""
+in the web UI and in config files (Locust's custom arguments).
+
+Importing this module also brings in the results path (the HDR recorder and
+the aggregator: ``loadgen.locust_plugin``) and the SLA options
+(``sla.locust_hooks``), so a locustfile needs nothing but McpUser.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from typing import Any
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 
+import loadgen.locust_plugin  # noqa: F401  (registers the results path)
+import sla.locust_hooks  # noqa: F401  (registers --sla and the reports)
 from loadgen.client import PROTOCOL_CHOICES
 from loadgen.errors import EXIT_CONFIG_ERROR, ConfigError
 from loadgen.workload import WorkloadSpec, load_workload_file
@@ -20,30 +27,31 @@ logger = logging.getLogger(__name__)
 
 @events.init_command_line_parser.add_listener
 def add_mcp_arguments(parser: LocustArgumentParser) -> None:
-    group = parser.add_argument_group("MCP", "Options of mcp-loadgen's McpUser")
-    group.add_argument(
+    # Added to the parser itself, not to a group: Locust's web UI shows only
+    # the custom options added directly.
+    parser.add_argument(
         "--mcp-protocol",
         choices=PROTOCOL_CHOICES,
         default="auto",
         help="MCP revision: auto (newest the server accepts) or one to force",
     )
-    group.add_argument(
+    parser.add_argument(
         "--mcp-path",
         default="/mcp",
         help="Endpoint path, used when the host URL has no path (default /mcp)",
     )
-    group.add_argument(
+    parser.add_argument(
         "--mcp-timeout",
         type=float,
         default=30.0,
         help="Seconds to wait on the network for one MCP request",
     )
-    group.add_argument(
+    parser.add_argument(
         "--workload",
         default="",
         help="Workload file (TOML or YAML): weights per method and arguments",
     )
-    group.add_argument(
+    parser.add_argument(
         "--tool-errors",
         choices=("fail", "ok"),
         default="fail",
