@@ -123,6 +123,9 @@ def worker_args(locustfile: str, *, master_host: str, master_port: int) -> list[
 def target_args(*, host: str, port: int, ready_file: str = "") -> list[str]:
     """The demo MCP target."""
     args = ["-m", "loadgen.target", "--host", host, "--port", str(port)]
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        # Inside a container the target must answer other containers.
+        args.append("--allow-non-loopback")
     return args + (["--ready-file", ready_file] if ready_file else [])
 
 
