@@ -4,7 +4,8 @@ Starts the demo MCP target as a subprocess on a free loopback port, runs a
 headless Locust test with locustfiles/mcp_mix.py against it, judges the run
 by the shipped lenient SLA (sla/default.yaml), writes the SLA JSON report,
 JUnit XML and the HTML report, and exits with the verdict's exit code (0:
-every threshold held).
+every threshold held). ``--scenario resilience`` runs circuit breakers and
+chaos experiments instead, with their own SLA (resilience_probe/demo.py).
 """
 
 from __future__ import annotations
@@ -33,11 +34,22 @@ TARGET_START_TIMEOUT_S = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--users", "-u", type=int, default=10, help="Locust users")
+    parser.add_argument(
+        "--scenario",
+        choices=("mix", "resilience"),
+        default="mix",
+        help="mix: the mixed workload (default); resilience: a 5 s server "
+        "outage and misbehaving clients, with circuit breakers (30 s)",
+    )
+    parser.add_argument(
+        "--users", "-u", type=int, default=None, help="Locust users (10; 20)"
+    )
     parser.add_argument(
         "--spawn-rate", "-r", type=float, default=10, help="users started per second"
     )
-    parser.add_argument("--run-time", "-t", default="20s", help="how long to run")
+    parser.add_argument(
+        "--run-time", "-t", default=None, help="how long to run (20s; 30s)"
+    )
     parser.add_argument(
         "--response-mode",
         choices=("json", "sse"),
@@ -64,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    scenario_options = _apply_scenario(args)
     locustfile = Path(args.locustfile) if args.locustfile else find_locustfile()
     if not locustfile.is_file():
         raise ConfigError("no such file", field="--locustfile", value=str(locustfile))
@@ -78,12 +91,24 @@ def run(args: argparse.Namespace) -> int:
             "-t", args.run_time,
             "--workload", str(DEMO_WORKLOAD),
             *report_options(args),
+            *scenario_options,
             *_extra(args.extra),
         ]  # fmt: skip
         logger.info("running: %s", " ".join(command))
         code = subprocess.call(command)
     logger.info("reports in %s (exit code %s)", args.report_dir, code)
     return code
+
+
+def _apply_scenario(args: argparse.Namespace) -> list[str]:
+    """Fill in the scenario's defaults; return the Locust options it adds."""
+    if args.scenario == "resilience":
+        from resilience_probe import demo as resilience
+
+        return resilience.apply_defaults(args)
+    args.users = args.users or 10
+    args.run_time = args.run_time or "20s"
+    return []
 
 
 def report_options(args: argparse.Namespace) -> list[str]:

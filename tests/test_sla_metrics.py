@@ -108,9 +108,9 @@ def test_a_registered_outcome_gets_an_error_rate() -> None:
     """register_outcome makes error_rate.<outcome> nameable."""
     registry = default_registry()
     with pytest.raises(UnknownMetric):
-        registry.resolve("error_rate.not_permitted")
-    registry.register_outcome("not_permitted")
-    assert registry.resolve("error_rate.not_permitted").quantity is Quantity.RATIO
+        registry.resolve("error_rate.fallback_used")
+    registry.register_outcome("fallback_used")
+    assert registry.resolve("error_rate.fallback_used").quantity is Quantity.RATIO
 
 
 def test_a_registered_family_resolves_its_names() -> None:

@@ -26,6 +26,10 @@ class OutcomeClass(enum.StrEnum):
     JSONRPC_ERROR = "jsonrpc_error"
     # tools/call answered with isError: true on HTTP 200.
     TOOL_ERROR = "tool_error"
+    # Never sent: the user's circuit breaker refused the call (ours, by
+    # design). Counted apart so a refusal is neither a success nor a
+    # failure of the target.
+    NOT_PERMITTED = "not_permitted"
 
 
 @dataclass(frozen=True, slots=True)
