@@ -17,6 +17,7 @@ from locust import events
 from locust.argument_parser import LocustArgumentParser
 
 import loadgen.locust_plugin  # noqa: F401  (registers the results path)
+import loadgen.pacing.locust_glue  # noqa: F401  (registers --arrival-rate)
 import sla.locust_hooks  # noqa: F401  (registers --sla and the reports)
 from loadgen.client import PROTOCOL_CHOICES
 from loadgen.errors import EXIT_CONFIG_ERROR, ConfigError

@@ -6,13 +6,18 @@ announced, and builds its workload plan once. Each task then sends one call
 from the plan. Every HTTP exchange fires Locust's request event, so Locust's
 console stats, web UI, CSV and HTML reports work unchanged; the context of
 each event carries what the recorder needs (outcome class, microseconds).
+
+Each call of the workload goes through the user's ``CallHooks`` when it has
+them: by default resilience_probe's circuit breaker, one per user (options
+``--breaker``, ``--mcp-call-timeout``, ``--chaos``; docs/resilience.md).
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
 
 import gevent
 from locust import User, task
@@ -23,8 +28,14 @@ from loadgen.client import CallRecord, McpClient
 from loadgen.errors import EXIT_CONFIG_ERROR, ConfigError
 from loadgen.mcp.errors import NegotiationError
 from loadgen.mcp.outcomes import McpFailure, Outcome
+from loadgen.pacing.locust_glue import take_turn
 from loadgen.transport.gevent_http import GeventHttpTransport
-from loadgen.workload import Catalog, WorkloadPlan, WorkloadSpec
+from loadgen.transport.messages import Transport
+from loadgen.workload import Call, Catalog, WorkloadPlan, WorkloadSpec
+
+# Registers the --breaker, --mcp-call-timeout and --chaos options and their
+# Locust events, so every locustfile with McpUser has them.
+from resilience_probe.locust_glue import hooks_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +47,31 @@ LIST_KEYS = {
     "resources/list": "resources",
     "prompts/list": "prompts",
 }
+
+
+class CallHooks(Protocol):
+    """What another module adds around one user's calls.
+
+    resilience_probe implements it with a circuit breaker, a per-call
+    timeout and chaos hooks (``resilience_probe.guard.ResilienceHooks``).
+    """
+
+    def wrap_transport(self, transport: Transport) -> Transport:
+        """The transport the user's client will use (may wrap the real one)."""
+        ...
+
+    def around_call(self, send: Callable[[Call], None], call: Call) -> None:
+        """Run one workload call: ``send(call)``, or not (a refused call)."""
+        ...
+
+    def observe(self, record: CallRecord, context: dict[str, Any]) -> str:
+        """See a record before it is reported; may add to the context.
+        Returns the request name to report."""
+        ...
+
+    def ends_session(self) -> bool:
+        """Whether the user ends its session with DELETE when it stops."""
+        ...
 
 
 class McpUser(User):
@@ -60,8 +96,14 @@ class McpUser(User):
         assert self.host, "McpUser needs a host: pass -H URL or set host"
         self._fire = environment.events.request.fire
         self._failures: dict[Outcome, McpFailure] = {}
-        self.transport = GeventHttpTransport(
+        self.call_hooks = self.make_call_hooks()
+        transport = GeventHttpTransport(
             self.host, timeout_s=options.option(environment, "mcp_timeout", 30.0)
+        )
+        self.transport: Transport = (
+            transport
+            if self.call_hooks is None
+            else self.call_hooks.wrap_transport(transport)
         )
         self.client = McpClient(
             self.transport,
@@ -75,13 +117,25 @@ class McpUser(User):
             memo=McpUser._negotiated,
         )
         self.plan: WorkloadPlan | None = None
+        # Open model: the intended start (epoch s) of the call being sent.
+        self._intended_start_s: float | None = None
 
     def on_start(self) -> None:
         self._start_session()
 
+    def make_call_hooks(self) -> CallHooks | None:
+        """The hooks around this user's calls (override to replace or drop).
+
+        By default one circuit breaker per user, as ``--breaker`` says, and
+        the chaos hooks of ``--chaos`` experiments.
+        """
+        return hooks_for_user(self, self._record)
+
     def on_stop(self) -> None:
+        hooks = self.call_hooks
         try:
-            self.client.close()
+            if hooks is None or hooks.ends_session():
+                self.client.close()
         finally:
             self.transport.close()
 
@@ -92,7 +146,15 @@ class McpUser(User):
             gevent.sleep(self.reopen_backoff_s)
             return
         assert self.plan is not None
+        self._intended_start_s = take_turn(self)
         call = self.plan.next_call()
+        hooks = self.call_hooks
+        if hooks is None:
+            self._send(call)
+        else:
+            hooks.around_call(self._send, call)
+
+    def _send(self, call: Call) -> None:
         key = LIST_KEYS.get(call.method)
         if key is None:
             self.client.call(call.method, call.params, call.name)
@@ -149,9 +211,16 @@ class McpUser(User):
             "latency_us": record.latency_us,
             "ttfb_us": record.ttfb_us,
         }
+        if self._intended_start_s is not None:
+            # Only the call's first request was scheduled; later ones (pages,
+            # a retry) are measured from their own start.
+            context["intended_start_s"] = self._intended_start_s
+            self._intended_start_s = None
+        hooks = self.call_hooks
+        name = record.name if hooks is None else hooks.observe(record, context)
         self._fire(
             request_type=REQUEST_TYPE,
-            name=record.name,
+            name=name,
             response_time=record.latency_us / 1000.0,
             response_length=record.response_bytes,
             exception=exception,

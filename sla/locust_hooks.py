@@ -172,12 +172,14 @@ class SlaSession:
         self._source: SnapshotSource | None = None
         self._ticker: gevent.Greenlet | None = None
         self._stopping = False
+        self._ever_started = False
 
     @property
     def source(self) -> SnapshotSource | None:
         return connected_source(self.environment) or self._source
 
     def on_test_start(self, **_kwargs: Any) -> None:
+        self._ever_started = True
         self.started_at_s = self._clock()
         self._stopping = False
         if self.spec is not None:
@@ -231,6 +233,10 @@ class SlaSession:
             self._ticker.kill(block=False)
             self._ticker = None
         if self.source is None and not self.options.any:
+            return
+        if not self._ever_started and not self.options.any:
+            # A web UI session closed before any test: nothing to judge, and
+            # Locust's own exit code stands.
             return
         if self.environment.process_exit_code == EXIT_CONFIG_ERROR:
             # Another module refused its configuration: nothing ran to judge.
@@ -352,6 +358,11 @@ def _mcp_revision(parsed: Any, snapshot: RunSnapshot | None) -> str | None:
 
 
 def _load_model(environment: Any, parsed: Any) -> str | None:
+    from loadgen.pacing.locust_glue import describe_load_model
+
+    open_model = describe_load_model(environment)
+    if open_model is not None:
+        return open_model
     shape = getattr(environment, "shape_class", None)
     if shape is not None:
         return f"shape {type(shape).__name__}"

@@ -7,6 +7,14 @@ precision; each name also carries its HDR histogram in HdrHistogram's V2
 compressed encoding (base64), so reports from several runs or tools can be
 merged again without loss.
 
+Open model (loadgen.pacing): ``latency_ms`` is the latency from each
+request's intended start, corrected for coordinated omission, and its
+histogram is that one; ``uncorrected_latency_ms`` beside it counts from the
+actual send. In a closed-model run there is one measurement, so both keys
+hold the same values, taken from the same histogram. The ``open_model``
+section (filled by the pacer's glue) says what the schedule did; it is null
+in a closed-model run.
+
 The JUnit and HTML renderers, ``mcp-loadgen report`` and ``mcp-loadgen
 compare`` all read this document, never the live objects, so a saved report
 renders exactly as the run's own did.
@@ -47,15 +55,16 @@ REPORT_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99)
 TIMELINE_PERCENTILES = (50.0, 95.0, 99.0)
 
 Json = dict[str, Any]
-SectionBuilder = Callable[[RunSnapshot], Json]
+SectionBuilder = Callable[[RunSnapshot], Json | None]
 
 # Sections other modules fill; the schema names each one it allows.
 _SECTIONS: dict[str, SectionBuilder] = {}
-_SCHEMA_SECTIONS = ("resilience",)
+_SCHEMA_SECTIONS = ("resilience", "open_model")
 
 
 def register_report_section(name: str, build: SectionBuilder) -> None:
-    """Fill a top-level section of the report (e.g. ``resilience``)."""
+    """Fill a top-level section of the report (e.g. ``resilience``); a
+    builder returns the section, or None where the schema allows null."""
     if name not in _SCHEMA_SECTIONS:
         raise ValueError(f"report schema v{SCHEMA_VERSION} has no section {name!r}")
     _SECTIONS[name] = build
@@ -108,6 +117,7 @@ def build_report(snapshot: RunSnapshot, verdict: Verdict, info: RunInfo) -> Json
         "sla": _sla(verdict, info, start_s),
         "completeness": _completeness(snapshot.completeness),
         "resilience": {"experiments": []},
+        "open_model": None,
     }
     for name, build in _SECTIONS.items():
         report[name] = build(snapshot)
@@ -147,17 +157,26 @@ def _latency(result: NameResult, percentiles: tuple[float, ...]) -> Json | None:
     return {percentile_key(p): _ms(values[p]) for p in percentiles}
 
 
+def _latency_stats(result: NameResult) -> Json | None:
+    """Mean, extremes, stdev and the report's percentiles, in milliseconds."""
+    latency = _latency(result, REPORT_PERCENTILES)
+    if latency is None:
+        return None
+    return {
+        "mean": _ms(result.mean_us),
+        "min": _ms(result.min_us),
+        "max": _ms(result.max_us),
+        "stdev": _ms(result.stdev_us),
+        **latency,
+    }
+
+
 def name_summary(result: NameResult) -> Json:
     """Counts, rates, latency statistics and the histogram of one name."""
-    latency = _latency(result, REPORT_PERCENTILES)
-    if latency is not None:
-        latency = {
-            "mean": _ms(result.mean_us),
-            "min": _ms(result.min_us),
-            "max": _ms(result.max_us),
-            "stdev": _ms(result.stdev_us),
-            **latency,
-        }
+    latency = _latency_stats(result)
+    uncorrected = (
+        latency if result.uncorrected is None else _latency_stats(result.uncorrected)
+    )
     return {
         "name": result.name,
         "count": result.count,
@@ -166,6 +185,7 @@ def name_summary(result: NameResult) -> Json:
         "failures": _failures(result),
         "rps": round(result.rps, 3),
         "latency_ms": latency,
+        "uncorrected_latency_ms": uncorrected,
         "histogram": {
             "format": HISTOGRAM_FORMAT,
             "unit": "us",

@@ -186,6 +186,12 @@ class ResultsHub:
         """Put a mark on the run's time line (breaker transition, chaos mark)."""
         raise NotImplementedError
 
+    def count(self, kind: str, n: int = 1) -> None:
+        """Add to a counter of the current interval (open-model late requests).
+
+        Only processes that send requests count; the master has none.
+        """
+
     def close(self) -> None:
         """Release sockets and greenlets."""
 
@@ -206,6 +212,9 @@ class _RecordingHub(ResultsHub):
         time_s: float | None = None,
     ) -> None:
         self.recorder.add_event(kind, self.clock() if time_s is None else time_s, attrs)
+
+    def count(self, kind: str, n: int = 1) -> None:
+        self.recorder.count(kind, n)
 
     def _start_schedule(self, report_interval_s: float) -> None:
         # Samples from before the start (a previous run's stragglers) go.

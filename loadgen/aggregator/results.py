@@ -11,6 +11,12 @@ and nothing else (docs/results.md shows how):
 - :class:`RunSnapshot`: the whole run (``cumulative``), the time series
   (``intervals``), rolling windows over it, completeness and worker events.
 
+Under the open model a name's latency counts from each request's intended
+start (corrected for coordinated omission); ``NameResult.uncorrected``
+then holds the same requests measured from their actual send. In a closed
+model run it is None: both are the same data, and ``as_uncorrected()``
+returns the result itself.
+
 All of them are frozen; merges happen on demand and are cached per object.
 """
 
@@ -29,6 +35,27 @@ from loadgen.recording.recorder import EventValue
 TOTAL_NAME = "Aggregated"
 OK_OUTCOME = "ok"
 
+# Counters the open model's pacer keeps (loadgen.pacing): requests sent on
+# the schedule, those sent after their intended start because no user was
+# free, and those given up as too late.
+SENT_COUNTER = "pacing.sent"
+LATE_COUNTER = "pacing.late"
+DROPPED_COUNTER = "pacing.dropped"
+
+
+@dataclass(frozen=True)
+class PacingCounts:
+    """What the open model's schedule did over a span."""
+
+    sent_count: int
+    late_count: int
+    dropped_count: int
+    duration_s: float
+
+    @property
+    def achieved_rate_per_s(self) -> float:
+        return self.sent_count / self.duration_s if self.duration_s > 0 else 0.0
+
 
 def _frozen_counts(counts: Mapping[str, int]) -> Mapping[str, int]:
     return MappingProxyType(dict(counts))
@@ -46,10 +73,17 @@ class NameResult:
     sum_us: int
     start_s: float
     end_s: float
+    # Latency from actual send of the same requests (open model); None when
+    # no request was paced, so it would be the same data as this result.
+    uncorrected: NameResult | None = None
 
     @classmethod
     def empty(cls, name: str, start_s: float = 0.0, end_s: float = 0.0) -> NameResult:
         return cls(name, Histogram(), _frozen_counts({}), 0, 0, 0, start_s, end_s)
+
+    def as_uncorrected(self) -> NameResult:
+        """The latency from actual send: ``uncorrected``, or this result."""
+        return self if self.uncorrected is None else self.uncorrected
 
     @classmethod
     def merge(
@@ -71,6 +105,10 @@ class NameResult:
         for r in parts:
             for outcome, n in r.outcome_counts.items():
                 outcomes[outcome] = outcomes.get(outcome, 0) + n
+        uncorrected = None
+        if any(r.uncorrected is not None for r in parts):
+            sides = [r.as_uncorrected() for r in parts]
+            uncorrected = cls.merge(name, sides, span_start, span_end)
         return cls(
             name=name,
             histogram=Histogram.merge(r.histogram for r in parts),
@@ -80,6 +118,7 @@ class NameResult:
             sum_us=sum(r.sum_us for r in parts),
             start_s=span_start,
             end_s=span_end,
+            uncorrected=uncorrected,
         )
 
     @property
@@ -150,10 +189,22 @@ class ResultSet:
     start_s: float
     end_s: float
     by_name: Mapping[str, NameResult]
+    # What workers counted besides requests (e.g. ``pacing.late``).
+    counters: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self.by_name))
+
+    @property
+    def pacing(self) -> PacingCounts | None:
+        """The open model's counts; None when nothing was paced."""
+        counters = self.counters
+        keys = (SENT_COUNTER, LATE_COUNTER, DROPPED_COUNTER)
+        if not any(k in counters for k in keys):
+            return None
+        sent, late, dropped = (counters.get(k, 0) for k in keys)
+        return PacingCounts(sent, late, dropped, self.duration_s)
 
     @property
     def duration_s(self) -> float:
@@ -191,11 +242,14 @@ class ResultSet:
         begin = min(s.start_s for s in sets) if start_s is None else start_s
         end = max(s.end_s for s in sets)
         grouped: dict[str, list[NameResult]] = {}
+        counters: dict[str, int] = {}
         for s in sets:
             for name, result in s.by_name.items():
                 grouped.setdefault(name, []).append(result)
+            for kind, n in s.counters.items():
+                counters[kind] = counters.get(kind, 0) + n
         by_name = {n: NameResult.merge(n, rs, begin, end) for n, rs in grouped.items()}
-        return cls(begin, end, MappingProxyType(by_name))
+        return cls(begin, end, MappingProxyType(by_name), _frozen_counts(counters))
 
 
 @dataclass(frozen=True, eq=False)

@@ -286,7 +286,9 @@ class AggregatorServer:
         self._log_reject(identity, exc.reason, str(exc))
         if frame is None:
             return wire.Ack("", -1, wire.REJECTED, exc.reason)
-        return wire.Ack(frame.run_id, frame.seq, wire.REJECTED, exc.reason)
+        return wire.Ack(
+            frame.run_id, frame.seq, wire.REJECTED, exc.reason, frame.schema_version
+        )
 
     def _log_reject(self, identity: bytes, reason: str, detail: str) -> None:
         if identity in self._logged_peers:

@@ -14,6 +14,12 @@ arrays, one vectorized add per name) and into its interval slot of the time
 series (kept as sparse pieces, merged when read). Reads go through
 :meth:`Aggregator.snapshot`, which reuses the results of slots and names
 that did not change since the last snapshot.
+
+Open-model latency: an entry may carry its requests' uncorrected latency.
+A name keeps a second accumulator from the first such entry on; it starts
+as a copy of the corrected one, since everything before was not paced and
+so the same data, and from then on takes each entry's uncorrected part (or
+the entry itself when it has none). Closed-model runs never allocate it.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from loadgen.aggregator.results import (
 )
 from loadgen.recording.histogram import Histogram
 from loadgen.recording.layout import DEFAULT_LAYOUT, IntArray
-from loadgen.recording.recorder import OVERFLOW_NAME
+from loadgen.recording.recorder import OVERFLOW_NAME, UncorrectedLatency
 from loadgen.recording.schedule import Clock, slot_of
 
 logger = logging.getLogger(__name__)
@@ -62,17 +68,48 @@ class IngestResult:
     reason: str = ""
     detail: str = ""
     frame: wire.IntervalFrame | None = None
+    # The version of the frame answered: its ack is written in it.
+    schema_version: int = wire.SCHEMA_VERSION
 
     def ack(self) -> wire.Ack:
-        return wire.Ack(self.run_id, self.seq, self.status, self.reason)
+        return wire.Ack(
+            self.run_id, self.seq, self.status, self.reason, self.schema_version
+        )
+
+
+_Part = wire.HistogramEntry | UncorrectedLatency
+
+
+@dataclass
+class _Latency:
+    """Dense counts and exact extremes of one name over the whole run."""
+
+    counts: IntArray = field(
+        default_factory=lambda: np.zeros(DEFAULT_LAYOUT.counts_len, dtype=np.int64)
+    )
+    min_us: int = 1 << 62
+    max_us: int = 0
+    sum_us: int = 0
+
+    def add(self, part: _Part) -> None:
+        # Indices are unique within an entry (checked by wire.decode).
+        self.counts[part.bucket_indices] += part.bucket_counts
+        self.min_us = min(self.min_us, part.min_us)
+        self.max_us = max(self.max_us, part.max_us)
+        self.sum_us += part.sum_us
+
+    def copy(self) -> _Latency:
+        return _Latency(self.counts.copy(), self.min_us, self.max_us, self.sum_us)
+
+    def histogram(self) -> Histogram:
+        return Histogram.from_dense(self.counts)
 
 
 @dataclass
 class _Name:
-    counts: IntArray
-    min_us: int = 1 << 62
-    max_us: int = 0
-    sum_us: int = 0
+    latency: _Latency = field(default_factory=_Latency)
+    # From actual send, once any entry of the name was paced.
+    uncorrected: _Latency | None = None
     outcomes: dict[str, int] = field(default_factory=dict)
     version: int = 0
 
@@ -84,6 +121,7 @@ class _Slot:
     end_s: float
     pieces: dict[str, list[wire.HistogramEntry]] = field(default_factory=dict)
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    counters: Counter[str] = field(default_factory=Counter)
     workers: set[str] = field(default_factory=set)
     frames: int = 0
     cached: IntervalResult | None = None
@@ -127,6 +165,7 @@ class Aggregator:
         self._slots: dict[int, _Slot] = {}
         self._workers: dict[str, _Worker] = {}
         self._events: list[TimedEvent] = []
+        self._counters: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
         self._duplicates = 0
         self._received = 0
@@ -187,7 +226,12 @@ class Aggregator:
 
     def _result(self, status: str, frame: wire.IntervalFrame) -> IngestResult:
         return IngestResult(
-            status, frame.run_id, frame.worker_id, frame.seq, frame=frame
+            status,
+            frame.run_id,
+            frame.worker_id,
+            frame.seq,
+            frame=frame,
+            schema_version=frame.schema_version,
         )
 
     def _reject(
@@ -203,6 +247,7 @@ class Aggregator:
             frame.seq,
             exc.reason,
             str(exc),
+            schema_version=frame.schema_version,
         )
 
     def _accept(self, worker: _Worker, frame: wire.IntervalFrame) -> None:
@@ -218,6 +263,7 @@ class Aggregator:
         self._clamped[0] += frame.clamped_low_count
         self._clamped[1] += frame.clamped_high_count
         self._dropped_events += frame.dropped_event_count
+        self._counters.update(frame.counters)
         self._extend_span(frame)
         self._merge_cumulative(frame)
         self._merge_slot(frame)
@@ -246,14 +292,12 @@ class Aggregator:
             key = self._name_key(h.name)
             acc = self._names.get(key)
             if acc is None:
-                acc = self._names[key] = _Name(
-                    np.zeros(DEFAULT_LAYOUT.counts_len, dtype=np.int64)
-                )
-            # Indices are unique within an entry (checked by wire.decode).
-            acc.counts[h.bucket_indices] += h.bucket_counts
-            acc.min_us = min(acc.min_us, h.min_us)
-            acc.max_us = max(acc.max_us, h.max_us)
-            acc.sum_us += h.sum_us
+                acc = self._names[key] = _Name()
+            if h.uncorrected is not None and acc.uncorrected is None:
+                acc.uncorrected = acc.latency.copy()
+            acc.latency.add(h)
+            if acc.uncorrected is not None:
+                acc.uncorrected.add(h if h.uncorrected is None else h.uncorrected)
             acc.version += 1
             outcomes = acc.outcomes
             for outcome, n in h.outcome_counts.items():
@@ -271,6 +315,7 @@ class Aggregator:
         slot.end_s = max(slot.end_s, frame.interval_end_s)
         slot.workers.add(frame.worker_id)
         slot.frames += 1
+        slot.counters.update(frame.counters)
         slot.cached = None
         for h in frame.histograms:
             key = self._name_key(h.name)
@@ -374,7 +419,12 @@ class Aggregator:
             report_interval_s=self.report_interval_s or 1.0,
             taken_at_s=self._clock(),
             finished=self.finished,
-            cumulative=ResultSet(start, self._end_s, MappingProxyType(by_name)),
+            cumulative=ResultSet(
+                start,
+                self._end_s,
+                MappingProxyType(by_name),
+                MappingProxyType(dict(self._counters)),
+            ),
             intervals=tuple(
                 self._slot_result(s) for _, s in sorted(self._slots.items())
             ),
@@ -391,18 +441,33 @@ class Aggregator:
             and cached[1].end_s == self._end_s
         ):
             return cached[1]
-        result = NameResult(
-            name=name,
-            histogram=Histogram.from_dense(acc.counts),
-            outcome_counts=MappingProxyType(dict(acc.outcomes)),
-            min_us=acc.min_us,
-            max_us=acc.max_us,
-            sum_us=acc.sum_us,
-            start_s=start_s,
-            end_s=self._end_s,
-        )
+        outcomes = MappingProxyType(dict(acc.outcomes))
+        uncorrected = None
+        if acc.uncorrected is not None:
+            uncorrected = self._result_of(name, acc.uncorrected, outcomes, start_s)
+        result = self._result_of(name, acc.latency, outcomes, start_s, uncorrected)
         self._name_cache[name] = (acc.version, result)
         return result
+
+    def _result_of(
+        self,
+        name: str,
+        latency: _Latency,
+        outcomes: MappingProxyType[str, int],
+        start_s: float,
+        uncorrected: NameResult | None = None,
+    ) -> NameResult:
+        return NameResult(
+            name=name,
+            histogram=latency.histogram(),
+            outcome_counts=outcomes,
+            min_us=latency.min_us,
+            max_us=latency.max_us,
+            sum_us=latency.sum_us,
+            start_s=start_s,
+            end_s=self._end_s,
+            uncorrected=uncorrected,
+        )
 
     def compact(self) -> None:
         """Merge the pieces of every changed interval now (bounds memory).
@@ -424,6 +489,7 @@ class Aggregator:
             start_s=slot.start_s,
             end_s=slot.end_s,
             by_name=MappingProxyType(by_name),
+            counters=MappingProxyType(dict(slot.counters)),
             slot=slot.slot,
             worker_count=len(slot.workers),
             frame_count=slot.frames,
@@ -433,31 +499,61 @@ class Aggregator:
     def _merge_pieces(self, slot: _Slot, name: str) -> NameResult:
         """One name's pieces in one interval as a result, kept as one piece."""
         pieces = slot.pieces[name]
-        if len(pieces) == 1:
-            histogram = Histogram(pieces[0].bucket_indices, pieces[0].bucket_counts)
-        else:
-            histogram = Histogram.from_sparse(
-                np.concatenate([p.bucket_indices for p in pieces]),
-                np.concatenate([p.bucket_counts for p in pieces]),
-            )
-        result = NameResult(
-            name=name,
-            histogram=histogram,
-            outcome_counts=MappingProxyType(dict(slot.outcomes.get(name, {}))),
-            min_us=min(p.min_us for p in pieces),
-            max_us=max(p.max_us for p in pieces),
-            sum_us=sum(p.sum_us for p in pieces),
-            start_s=slot.start_s,
-            end_s=slot.end_s,
-        )
-        slot.pieces[name] = [
-            wire.HistogramEntry(
-                name,
-                histogram.bucket_indices,
-                histogram.bucket_counts,
-                result.min_us,
-                result.max_us,
-                result.sum_us,
-            )
-        ]
+        outcomes = MappingProxyType(dict(slot.outcomes.get(name, {})))
+        uncorrected = None
+        if any(p.uncorrected is not None for p in pieces):
+            sides = [p if p.uncorrected is None else p.uncorrected for p in pieces]
+            uncorrected = _piece_result(name, sides, outcomes, slot)
+        result = _piece_result(name, pieces, outcomes, slot, uncorrected)
+        slot.pieces[name] = [_as_piece(result)]
         return result
+
+
+def _piece_result(
+    name: str,
+    pieces: list[wire.HistogramEntry] | list[_Part],
+    outcomes: MappingProxyType[str, int],
+    slot: _Slot,
+    uncorrected: NameResult | None = None,
+) -> NameResult:
+    """The exact merge of one name's pieces in one interval."""
+    if len(pieces) == 1:
+        histogram = Histogram(pieces[0].bucket_indices, pieces[0].bucket_counts)
+    else:
+        histogram = Histogram.from_sparse(
+            np.concatenate([p.bucket_indices for p in pieces]),
+            np.concatenate([p.bucket_counts for p in pieces]),
+        )
+    return NameResult(
+        name=name,
+        histogram=histogram,
+        outcome_counts=outcomes,
+        min_us=min(p.min_us for p in pieces),
+        max_us=max(p.max_us for p in pieces),
+        sum_us=sum(p.sum_us for p in pieces),
+        start_s=slot.start_s,
+        end_s=slot.end_s,
+        uncorrected=uncorrected,
+    )
+
+
+def _as_piece(result: NameResult) -> wire.HistogramEntry:
+    """A merged result as the one piece its interval keeps."""
+    u = result.uncorrected
+    return wire.HistogramEntry(
+        result.name,
+        result.histogram.bucket_indices,
+        result.histogram.bucket_counts,
+        result.min_us,
+        result.max_us,
+        result.sum_us,
+        uncorrected=None
+        if u is None
+        else UncorrectedLatency(
+            u.histogram.bucket_indices,
+            u.histogram.bucket_counts,
+            u.min_us,
+            u.max_us,
+            u.sum_us,
+        ),
+    )

@@ -4,11 +4,23 @@ Locust's table rounds latencies on the workers to about two significant
 digits; this one comes from the merged HDR histograms (three significant
 digits) and states how complete the data is, so a reader knows whether to
 trust it.
+
+Under the open model it prints two tables, as wrk2 does: latency from each
+request's intended start (corrected for coordinated omission), then from
+its actual send, followed by the schedule's sent, late and dropped counts.
 """
 
 from __future__ import annotations
 
-from loadgen.aggregator.results import Completeness, NameResult, RunSnapshot
+from collections.abc import Callable
+
+from loadgen.aggregator.results import (
+    Completeness,
+    NameResult,
+    PacingCounts,
+    ResultSet,
+    RunSnapshot,
+)
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9, 99.99)
 _HEADERS = ("p50", "p90", "p99", "p99.9", "p99.99", "max")
@@ -56,23 +68,52 @@ def completeness_line(c: Completeness) -> str:
     return text
 
 
-def format_percentile_table(snapshot: RunSnapshot) -> str:
-    """Per-name percentiles in milliseconds, the total last, then completeness."""
+def pacing_line(pacing: PacingCounts) -> str:
+    """The open model's counts in one line."""
+    return (
+        f"Open model: {pacing.sent_count} requests sent on the schedule "
+        f"({pacing.achieved_rate_per_s:.1f}/s over {pacing.duration_s:.1f} s); "
+        f"{pacing.late_count} late (no user free at their intended start), "
+        f"{pacing.dropped_count} dropped (too late to send)"
+    )
+
+
+def _table(
+    title: str, results: ResultSet, side: Callable[[NameResult], NameResult]
+) -> list[str]:
     header = f"{'Name':<{NAME_WIDTH}}{'# reqs':>10}{'# fails':>9}" + "".join(
         f"{h:>9}" for h in _HEADERS
     )
     rule = "-" * len(header)
-    lines = [
-        "Response time percentiles from the result aggregator (HDR, ms)",
-        header,
-        rule,
-    ]
+    lines = [title, header, rule]
+    lines += [_row(side(results.by_name[name])) for name in results.names]
+    lines += [rule, _row(side(results.total))]
+    return lines
+
+
+def format_percentile_table(snapshot: RunSnapshot) -> str:
+    """Per-name percentiles in milliseconds, the total last, then completeness."""
     cumulative = snapshot.cumulative
-    lines += [_row(cumulative.by_name[name]) for name in cumulative.names]
-    lines += [
-        rule,
-        _row(cumulative.total),
-        "",
-        completeness_line(snapshot.completeness),
-    ]
+    pacing = cumulative.pacing
+    if pacing is None and cumulative.total.uncorrected is None:
+        lines = _table(
+            "Response time percentiles from the result aggregator (HDR, ms)",
+            cumulative,
+            lambda result: result,
+        )
+    else:
+        lines = _table(
+            "Response time percentiles from the result aggregator (HDR, ms), "
+            "from each request's intended start (corrected)",
+            cumulative,
+            lambda result: result,
+        )
+        lines += [""] + _table(
+            "Response time percentiles from the actual send (uncorrected)",
+            cumulative,
+            NameResult.as_uncorrected,
+        )
+        if pacing is not None:
+            lines += ["", pacing_line(pacing)]
+    lines += ["", completeness_line(snapshot.completeness)]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Wire format between workers and the aggregator: msgpack, schema version 1.
+"""Wire format between workers and the aggregator: msgpack, schema version 2.
 
 One ZeroMQ message is one msgpack map. Four kinds travel:
 
@@ -19,6 +19,14 @@ costs about 0.5 ms per histogram.
 Decoding trusts nothing: sizes are capped before and during unpacking, and
 every field is checked. Whatever is wrong raises a :class:`WireError`
 subclass that says what; nothing else escapes :func:`decode`.
+
+Versions. Version 2 added, per histogram entry, the uncorrected latency of
+open-model requests (a ninth field, nil when the name had none paced), and
+per interval a map of counters (late and dropped requests). This build
+writes version 2 and reads both: a version 1 interval (entries of exactly
+eight fields, no counters) is what an older worker sends or an older
+journal holds. Acks and pull messages did not change; an ack answers in the
+version of the frame it acknowledges, so an older worker understands it.
 """
 
 from __future__ import annotations
@@ -35,15 +43,21 @@ import numpy as np
 from loadgen.recording.layout import DEFAULT_LAYOUT, IntArray
 from loadgen.recording.limits import (
     MAX_ATTR_CHARS,
+    MAX_COUNTERS,
     MAX_NAME_CHARS,
     MAX_OUTCOMES_PER_NAME,
     OUTCOME_PATTERN,
     EventValue,
+    check_counter,
     check_event,
 )
-from loadgen.recording.recorder import IntervalRecord
+from loadgen.recording.recorder import IntervalRecord, UncorrectedLatency
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions this build decodes; see "Versions" above for what changed.
+READABLE_VERSIONS = (1, 2)
+# Fields of a histogram entry in each version.
+_ENTRY_FIELDS = {1: 8, 2: 9}
 
 # 4 MiB: a 1 s interval with 1,000 names of 2,000 distinct buckets each is
 # about 6 MB, far beyond a real workload; a report of 20 names with 100
@@ -113,6 +127,8 @@ class HistogramEntry:
     sum_us: int
     # Requests by outcome class; they add up to the histogram's count.
     outcome_counts: Mapping[str, int] = field(default_factory=dict)
+    # Latency from actual send (open model); None: the same as the above.
+    uncorrected: UncorrectedLatency | None = None
 
     @property
     def count(self) -> int:
@@ -144,6 +160,7 @@ class IntervalFrame:
     clamped_high_count: int = 0
     events: tuple[WorkerEvent, ...] = ()
     dropped_event_count: int = 0
+    counters: Mapping[str, int] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -179,6 +196,7 @@ class IntervalFrame:
                     n.max_us,
                     n.sum_us,
                     n.outcome_counts,
+                    n.uncorrected,
                 )
                 for n in record.names
             ),
@@ -186,6 +204,7 @@ class IntervalFrame:
             clamped_high_count=record.clamped_high_count,
             events=tuple(WorkerEvent(e.kind, e.time_s, e.attrs) for e in record.events),
             dropped_event_count=record.dropped_event_count,
+            counters=dict(record.counters),
         )
 
 
@@ -241,23 +260,45 @@ def _count_width(counts: IntArray) -> int:
     return 8
 
 
-def _encode_histogram(h: HistogramEntry) -> list[Any]:
-    width = _count_width(h.bucket_counts)
+def _encode_buckets(indices: IntArray, counts: IntArray) -> list[Any]:
+    """Index blob, count blob and count width."""
+    width = _count_width(counts)
     return [
-        h.name,
-        np.asarray(h.bucket_indices).astype(_INDEX_DTYPE).tobytes(),
-        np.asarray(h.bucket_counts).astype(_COUNT_WIDTHS[width]).tobytes(),
+        np.asarray(indices).astype(_INDEX_DTYPE).tobytes(),
+        np.asarray(counts).astype(_COUNT_WIDTHS[width]).tobytes(),
         width,
+    ]
+
+
+def _encode_uncorrected(u: UncorrectedLatency | None) -> list[Any] | None:
+    if u is None:
+        return None
+    buckets = _encode_buckets(u.bucket_indices, u.bucket_counts)
+    return [*buckets, u.min_us, u.max_us, u.sum_us]
+
+
+def _encode_histogram(h: HistogramEntry, version: int) -> list[Any]:
+    entry = [
+        h.name,
+        *_encode_buckets(h.bucket_indices, h.bucket_counts),
         h.min_us,
         h.max_us,
         h.sum_us,
         dict(h.outcome_counts),
     ]
+    if version == 1:
+        if h.uncorrected is not None:
+            raise ValueError(
+                f"version 1 cannot carry uncorrected latency of {h.name!r}"
+            )
+        return entry
+    return [*entry, _encode_uncorrected(h.uncorrected)]
 
 
 def _interval_map(f: IntervalFrame) -> dict[str, Any]:
-    return {
-        "schema_version": f.schema_version,
+    version = f.schema_version
+    body = {
+        "schema_version": version,
         "kind": "interval",
         "run_id": f.run_id,
         "worker_id": f.worker_id,
@@ -266,12 +307,15 @@ def _interval_map(f: IntervalFrame) -> dict[str, Any]:
         "interval_end_s": f.interval_end_s,
         "report_interval_s": f.report_interval_s,
         "final": f.final,
-        "histograms": [_encode_histogram(h) for h in f.histograms],
+        "histograms": [_encode_histogram(h, version) for h in f.histograms],
         "clamped_low_count": f.clamped_low_count,
         "clamped_high_count": f.clamped_high_count,
         "events": [[e.kind, e.time_s, dict(e.attrs)] for e in f.events],
         "dropped_event_count": f.dropped_event_count,
     }
+    if version >= 2:
+        body["counters"] = dict(f.counters)
+    return body
 
 
 def encode(message: Message) -> bytes:
@@ -319,9 +363,10 @@ def _unpack(data: bytes, max_frame_bytes: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedFrame(f"expected a map, got {type(body).__name__}")
     version = body.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise UnknownSchemaVersion(
-            f"schema_version {version!r}; this build speaks {SCHEMA_VERSION}"
+            f"schema_version {version!r:.40}; this build reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     return body
 
@@ -382,13 +427,38 @@ class _RawHistogram(NamedTuple):
     outcomes: Any
 
 
-def _raw_histogram(item: Any) -> _RawHistogram:
-    """Type and length checks of one entry; the numbers are checked in bulk."""
-    if type(item) is not list or len(item) != 8:
-        raise MalformedFrame("a histogram entry must be a list of 8 fields")
-    name, index_blob, count_blob, width, min_us, max_us, sum_us, outcomes = item
+def _raw_histogram(item: Any, fields: int) -> tuple[_RawHistogram, Any]:
+    """Type and length checks of one entry; the numbers are checked in bulk.
+    Returns the entry and its uncorrected part (None in version 1)."""
+    if type(item) is not list or len(item) != fields:
+        raise MalformedFrame(f"a histogram entry must be a list of {fields} fields")
+    name = item[0]
     if type(name) is not str or not 0 < len(name) <= MAX_NAME_CHARS:
         raise MalformedFrame(f"histogram name must be 1..{MAX_NAME_CHARS} characters")
+    raw = _raw_buckets(name, *item[1:7], outcomes=item[7])
+    return raw, item[8] if fields > 8 else None
+
+
+def _raw_uncorrected(name: str, item: Any) -> _RawHistogram:
+    """The uncorrected part of an entry: six fields, or the peer's fault."""
+    if type(item) is not list or len(item) != 6:
+        raise MalformedFrame(
+            f"uncorrected latency of {name!r} must be nil or a list of 6 fields"
+        )
+    return _raw_buckets(name, *item, outcomes=None)
+
+
+def _raw_buckets(
+    name: str,
+    index_blob: Any,
+    count_blob: Any,
+    width: Any,
+    min_us: Any,
+    max_us: Any,
+    sum_us: Any,
+    *,
+    outcomes: Any,
+) -> _RawHistogram:
     if type(width) is not int or width not in _COUNT_WIDTHS:
         raise MalformedFrame(f"count width of {name!r} must be 1, 2, 4 or 8")
     if type(index_blob) is not bytes or type(count_blob) is not bytes:
@@ -410,12 +480,21 @@ def _raw_histogram(item: Any) -> _RawHistogram:
     )
 
 
-def _decode_histograms(items: list[Any]) -> tuple[HistogramEntry, ...]:
-    if len(items) > MAX_NAMES_PER_FRAME:
-        raise MalformedFrame(f"more than {MAX_NAMES_PER_FRAME} request names")
-    if not items:
-        return ()
-    raws = [_raw_histogram(item) for item in items]
+class _Bulk(NamedTuple):
+    """Every entry's buckets of a frame side by side, checked."""
+
+    indices: IntArray
+    counts: IntArray
+    starts: list[int]
+    sizes: list[int]
+    totals: list[int]
+
+    def part(self, i: int) -> tuple[IntArray, IntArray]:
+        begin, size = self.starts[i], self.sizes[i]
+        return self.indices[begin : begin + size], self.counts[begin : begin + size]
+
+
+def _checked_bulk(raws: list[_RawHistogram]) -> _Bulk:
     sizes = np.array([len(r.index_blob) // 2 for r in raws], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     indices = np.frombuffer(
@@ -425,20 +504,57 @@ def _decode_histograms(items: list[Any]) -> tuple[HistogramEntry, ...]:
     _check_buckets(raws, indices, counts, starts)
     totals = np.add.reduceat(counts, starts).tolist()
     _check_extremes(raws, indices, starts, sizes, totals)
-    return tuple(
-        HistogramEntry(
-            r.name,
-            indices[begin : begin + size],
-            counts[begin : begin + size],
-            r.min_us,
-            r.max_us,
-            r.sum_us,
-            _decode_outcomes(r.outcomes, r.name, total),
+    return _Bulk(indices, counts, starts.tolist(), sizes.tolist(), totals)
+
+
+def _decode_histograms(items: list[Any], version: int) -> tuple[HistogramEntry, ...]:
+    if len(items) > MAX_NAMES_PER_FRAME:
+        raise MalformedFrame(f"more than {MAX_NAMES_PER_FRAME} request names")
+    if not items:
+        return ()
+    pairs = [_raw_histogram(item, _ENTRY_FIELDS[version]) for item in items]
+    raws = [raw for raw, _ in pairs]
+    bulk = _checked_bulk(raws)
+    uncorrected = _decode_uncorrected(raws, [u for _, u in pairs], bulk.totals)
+    entries = []
+    for i, r in enumerate(raws):
+        indices, counts = bulk.part(i)
+        outcomes = _decode_outcomes(r.outcomes, r.name, bulk.totals[i])
+        entries.append(
+            HistogramEntry(
+                r.name,
+                indices,
+                counts,
+                r.min_us,
+                r.max_us,
+                r.sum_us,
+                outcomes,
+                uncorrected[i],
+            )
         )
-        for r, begin, size, total in zip(
-            raws, starts.tolist(), sizes.tolist(), totals, strict=True
-        )
-    )
+    return tuple(entries)
+
+
+def _decode_uncorrected(
+    raws: list[_RawHistogram], items: list[Any], totals: list[int]
+) -> list[UncorrectedLatency | None]:
+    """Each entry's uncorrected latency, checked as strictly as the entry;
+    it counts the same requests, so its total must equal the entry's."""
+    present = [i for i, item in enumerate(items) if item is not None]
+    decoded: list[UncorrectedLatency | None] = [None] * len(items)
+    if not present:
+        return decoded
+    parts = [_raw_uncorrected(raws[i].name, items[i]) for i in present]
+    bulk = _checked_bulk(parts)
+    for k, i in enumerate(present):
+        if bulk.totals[k] != totals[i]:
+            raise MalformedFrame(
+                f"uncorrected latency of {raws[i].name!r} counts {bulk.totals[k]} "
+                f"requests, the entry {totals[i]}"
+            )
+        p = parts[k]
+        decoded[i] = UncorrectedLatency(*bulk.part(k), p.min_us, p.max_us, p.sum_us)
+    return decoded
 
 
 def _name_at(raws: list[_RawHistogram], starts: IntArray, position: int) -> str:
@@ -530,13 +646,29 @@ def _decode_events(items: list[Any]) -> tuple[WorkerEvent, ...]:
     return tuple(events)
 
 
+def _decode_counters(body: Mapping[str, Any], version: int) -> dict[str, int]:
+    """Counter kind -> count (version 2 and later; none in version 1)."""
+    if version < 2:
+        return {}
+    counters = _field(body, "counters", dict)
+    if len(counters) > MAX_COUNTERS:
+        raise MalformedFrame(f"more than {MAX_COUNTERS} counters")
+    for kind, n in counters.items():
+        try:
+            check_counter(kind, n)
+        except ValueError as exc:
+            raise MalformedFrame(str(exc)) from exc
+    return dict(counters)
+
+
 def _decode_interval(body: Mapping[str, Any]) -> IntervalFrame:
+    version = body["schema_version"]
     start_s = _seconds(body, "interval_start_s")
     end_s = _seconds(body, "interval_end_s")
     interval_s = _seconds(body, "report_interval_s")
     if end_s < start_s or not 0 < interval_s <= 3600:
         raise MalformedFrame("interval end before start, or interval not in (0, 3600]")
-    histograms = _decode_histograms(_field(body, "histograms", list))
+    histograms = _decode_histograms(_field(body, "histograms", list), version)
     if len({h.name for h in histograms}) != len(histograms):
         raise MalformedFrame("a request name appears twice among the histograms")
     return IntervalFrame(
@@ -552,6 +684,8 @@ def _decode_interval(body: Mapping[str, Any]) -> IntervalFrame:
         clamped_high_count=_count(_field(body, "clamped_high_count", int), "clamped"),
         events=_decode_events(_field(body, "events", list)),
         dropped_event_count=_count(_field(body, "dropped_event_count", int), "dropped"),
+        counters=_decode_counters(body, version),
+        schema_version=version,
     )
 
 
@@ -563,7 +697,8 @@ def _decode_ack(body: Mapping[str, Any]) -> Ack:
     if seq < -1:
         raise MalformedFrame(f"ack seq {seq} is negative")
     reason = _field(body, "reason", str)
-    return Ack(_field(body, "run_id", str)[:128], seq, status, reason[:512])
+    run_id = _field(body, "run_id", str)[:128]
+    return Ack(run_id, seq, status, reason[:512], body["schema_version"])
 
 
 def _decode_pull(body: Mapping[str, Any]) -> PullRequest:
@@ -574,6 +709,7 @@ def _decode_pull(body: Mapping[str, Any]) -> PullRequest:
         _identifier(body, "run_id"),
         _count(_field(body, "from_index", int), "from_index"),
         max_frames,
+        body["schema_version"],
     )
 
 
@@ -586,6 +722,7 @@ def _decode_reply(body: Mapping[str, Any]) -> PullReply:
         _count(_field(body, "from_index", int), "from_index"),
         _count(_field(body, "next_index", int), "next_index"),
         tuple(frames),
+        body["schema_version"],
     )
 
 

@@ -14,6 +14,7 @@ from loadgen.recording.recorder import (
     NameRecord,
     RecordedEvent,
     Recorder,
+    UncorrectedLatency,
 )
 from loadgen.recording.schedule import ReportSchedule, slot_of
 
@@ -27,5 +28,6 @@ __all__ = [
     "Recorder",
     "ReportSchedule",
     "RequestEventListener",
+    "UncorrectedLatency",
     "slot_of",
 ]

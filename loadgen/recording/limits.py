@@ -27,6 +27,11 @@ MAX_EVENT_ATTRS = 32
 MAX_ATTR_NAME_CHARS = 64
 MAX_ATTR_CHARS = 1_024
 
+# Counters (open-model late and dropped requests, ...) share the event kinds'
+# naming rule; a report carries at most this many.
+MAX_COUNTERS = 64
+INT64_LIMIT = 1 << 63
+
 
 def clean_name(name: object) -> str:
     """A request name the wire accepts: a string of 1..512 characters."""
@@ -73,3 +78,13 @@ def _check_attr(kind: str, key: object, value: object) -> None:
         raise ValueError(f"event {kind!r}: attribute {key!r} must be finite")
     if isinstance(value, int) and not -(1 << 63) <= value < 1 << 63:
         raise ValueError(f"event {kind!r}: attribute {key!r} is out of int64 range")
+
+
+def check_counter(kind: str, n: int) -> None:
+    """ValueError naming the rule when a counter cannot travel in a report."""
+    if not isinstance(kind, str) or not EVENT_KIND_PATTERN.fullmatch(kind):
+        raise ValueError(
+            f"counter kind {kind!r:.80} must match {EVENT_KIND_PATTERN.pattern}"
+        )
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < INT64_LIMIT:
+        raise ValueError(f"counter {kind!r}: {n!r:.40} is not a count")
