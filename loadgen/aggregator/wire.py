@@ -51,7 +51,11 @@ from loadgen.recording.limits import (
     check_counter,
     check_event,
 )
-from loadgen.recording.recorder import IntervalRecord, UncorrectedLatency
+from loadgen.recording.recorder import (
+    IntervalRecord,
+    NameRecord,
+    UncorrectedLatency,
+)
 
 SCHEMA_VERSION = 2
 # Versions this build decodes; see "Versions" above for what changed.
@@ -115,24 +119,9 @@ class InconsistentRun(WireError):
 # Messages --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class HistogramEntry:
-    """One request name's latency counts over one interval."""
-
-    name: str
-    bucket_indices: IntArray
-    bucket_counts: IntArray
-    min_us: int
-    max_us: int
-    sum_us: int
-    # Requests by outcome class; they add up to the histogram's count.
-    outcome_counts: Mapping[str, int] = field(default_factory=dict)
-    # Latency from actual send (open model); None: the same as the above.
-    uncorrected: UncorrectedLatency | None = None
-
-    @property
-    def count(self) -> int:
-        return int(self.bucket_counts.sum())
+# One request name's latency counts over one interval: the recorder's own
+# per-name record travels unchanged.
+HistogramEntry = NameRecord
 
 
 @dataclass(frozen=True)
@@ -187,19 +176,7 @@ class IntervalFrame:
             interval_end_s=record.interval_end_s,
             report_interval_s=report_interval_s,
             final=final,
-            histograms=tuple(
-                HistogramEntry(
-                    n.name,
-                    n.bucket_indices,
-                    n.bucket_counts,
-                    n.min_us,
-                    n.max_us,
-                    n.sum_us,
-                    n.outcome_counts,
-                    n.uncorrected,
-                )
-                for n in record.names
-            ),
+            histograms=record.names,
             clamped_low_count=record.clamped_low_count,
             clamped_high_count=record.clamped_high_count,
             events=tuple(WorkerEvent(e.kind, e.time_s, e.attrs) for e in record.events),
