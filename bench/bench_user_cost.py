@@ -4,7 +4,9 @@ What it measures. Requests per CPU-second of the load generator process for
 two Locust users that send the same MCP request, tools/call echo, with no
 wait: ``mcp`` is McpUser (``bench/locustfiles/mcp_tools.py``) and
 ``fasthttp`` a plain FastHttpUser posting the same body and headers
-(``bench/locustfiles/plain_fasthttp.py``). The goal of issue 2 is a ratio
+(``bench/locustfiles/plain_fasthttp.py``). Optional variants ``mcp-ghc`` and
+``mcp-h1`` (``--variants``) pin McpUser's HTTP driver to geventhttpclient or
+to ``gevent_h1``, to compare the two side by side. The goal of issue 2 is a ratio
 McpUser / FastHttpUser of at least 0.9.
 
 How. One demo target, answering in JSON, runs on its own core and serves
@@ -61,9 +63,18 @@ REPO_ROOT = BENCH_DIR.parent
 LOCUSTFILES = {
     "mcp": BENCH_DIR / "locustfiles" / "mcp_tools.py",
     "fasthttp": BENCH_DIR / "locustfiles" / "plain_fasthttp.py",
+    "mcp-ghc": BENCH_DIR / "locustfiles" / "mcp_tools_transports.py",
+    "mcp-h1": BENCH_DIR / "locustfiles" / "mcp_tools_transports.py",
 }
-# Options only the McpUser locustfile knows; see echo_call.PROTOCOL_REVISION.
-VARIANT_OPTIONS = {"mcp": ["--mcp-protocol", "2025-11-25"], "fasthttp": []}
+# Options only the McpUser locustfiles know; see echo_call.PROTOCOL_REVISION.
+# The transport variants name their user class: their file holds three.
+VARIANT_OPTIONS = {
+    "mcp": ["--mcp-protocol", "2025-11-25"],
+    "fasthttp": [],
+    "mcp-ghc": ["--mcp-protocol", "2025-11-25", "McpGhcUser"],
+    "mcp-h1": ["--mcp-protocol", "2025-11-25", "McpH1User"],
+}
+DEFAULT_VARIANTS = "mcp,fasthttp"
 
 REQUEST_NAME = "tools/call echo"
 GOAL_RATIO = 0.9
@@ -487,7 +498,23 @@ def print_summary(summaries: Sequence[VariantSummary], ratios: list[float]) -> f
     print()
     print(f"ratio McpUser/FastHttpUser (medians): {ratio:.3f} (goal >= {GOAL_RATIO})")
     print(f"ratio per round: {paired}; median {statistics.median(ratios):.3f}")
+    print_transport_ratios(by_variant)
     return ratio
+
+
+def print_transport_ratios(by_variant: dict[str, VariantSummary]) -> None:
+    """The transport variants against each other and against FastHttpUser."""
+    if "mcp-h1" in by_variant and "mcp-ghc" in by_variant:
+        h1, ghc = by_variant["mcp-h1"], by_variant["mcp-ghc"]
+        print(
+            f"CPU per request mcp-h1/mcp-ghc (medians): "
+            f"{h1.us_per_request / ghc.us_per_request:.3f}"
+        )
+    fasthttp = by_variant["fasthttp"]
+    for name in ("mcp-ghc", "mcp-h1"):
+        if name in by_variant:
+            ratio = by_variant[name].requests_per_cpu_s / fasthttp.requests_per_cpu_s
+            print(f"ratio {name}/FastHttpUser (medians): {ratio:.3f}")
 
 
 def warn_about(results: Sequence[RunResult]) -> list[str]:
@@ -561,9 +588,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="also write every run's figures to this file",
     )
+    parser.add_argument(
+        "--variants",
+        type=variant_list,
+        default=variant_list(DEFAULT_VARIANTS),
+        help="comma-separated variants run in this order each round, from "
+        f"{', '.join(LOCUSTFILES)}; must include mcp and fasthttp, whose "
+        f"ratio is the goal (default {DEFAULT_VARIANTS}). mcp-ghc and mcp-h1 "
+        "pin McpUser's transport to geventhttpclient or to gevent_h1",
+    )
     args = parser.parse_args(argv)
     check_cores(parser, args.generator_core, args.target_core)
     return args
+
+
+def variant_list(text: str) -> list[str]:
+    """An argparse type: known variant names, mcp and fasthttp among them."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in LOCUSTFILES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown variants: {', '.join(unknown)}")
+    if not {"mcp", "fasthttp"} <= set(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError("mcp and fasthttp, each once, are needed")
+    return names
 
 
 def bounded(low: int, high: int) -> Callable[[str], int]:
@@ -615,7 +662,7 @@ def run_round(
             print(f"round {round_index}: crowded, once more", file=sys.stderr)
         wait_until_quiet(cores)
         pair = []
-        for variant in ("mcp", "fasthttp"):
+        for variant in args.variants:
             name = f"{variant}-{round_index}"
             name += f"-retry{attempt}" if attempt else ""
             result = run_variant(
@@ -690,7 +737,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop(target)
 
     print_runs(results)
-    summaries = [summarize(variant, results) for variant in LOCUSTFILES]
+    summaries = [summarize(variant, results) for variant in args.variants]
     ratio = print_summary(summaries, paired_ratios(results))
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))

@@ -29,7 +29,7 @@ from loadgen.errors import EXIT_CONFIG_ERROR, ConfigError
 from loadgen.mcp.errors import NegotiationError
 from loadgen.mcp.outcomes import McpFailure, Outcome
 from loadgen.pacing.locust_glue import take_turn
-from loadgen.transport.gevent_http import GeventHttpTransport
+from loadgen.transport.factory import http_transport
 from loadgen.transport.messages import Transport
 from loadgen.workload import Call, Catalog, WorkloadPlan, WorkloadSpec
 
@@ -97,7 +97,7 @@ class McpUser(User):
         self._fire = environment.events.request.fire
         self._failures: dict[Outcome, McpFailure] = {}
         self.call_hooks = self.make_call_hooks()
-        transport = GeventHttpTransport(
+        transport = http_transport(
             self.host, timeout_s=options.option(environment, "mcp_timeout", 30.0)
         )
         self.transport: Transport = (
