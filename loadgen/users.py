@@ -26,6 +26,7 @@ from locust.env import Environment
 from loadgen import options
 from loadgen.client import CallRecord, McpClient
 from loadgen.errors import EXIT_CONFIG_ERROR, ConfigError
+from loadgen.locust_plugin import record_event
 from loadgen.mcp.errors import NegotiationError
 from loadgen.mcp.outcomes import McpFailure, Outcome
 from loadgen.pacing.locust_glue import take_turn
@@ -36,6 +37,7 @@ from loadgen.workload import Call, Catalog, WorkloadPlan, WorkloadSpec
 # Registers the --breaker, --mcp-call-timeout and --chaos options and their
 # Locust events, so every locustfile with McpUser has them.
 from resilience_probe.locust_glue import hooks_for_user
+from sla.locust_hooks import REVISION_EVENT
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class McpUser(User):
     # What "auto" negotiated, shared by the users of one process.
     _negotiated: ClassVar[dict[str, str]] = {}
     _warned: ClassVar[set[str]] = set()
+    _announced: ClassVar[set[str]] = set()
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -170,6 +173,7 @@ class McpUser(User):
         except NegotiationError as exc:
             self._warn_once(str(exc))
             return False
+        self._announce_revision()
         try:
             self.plan = WorkloadPlan.build(
                 self._workload_spec(), self._discover(), random.Random()
@@ -180,6 +184,14 @@ class McpUser(User):
         for reason in self.plan.dropped:
             self._warn_once(reason, logging.WARNING)
         return True
+
+    def _announce_revision(self) -> None:
+        """Put the negotiated revision on the run's time line, once per process,
+        so the SLA report can say what ``auto`` settled on."""
+        revision = self.client.session.revision
+        if revision is not None and revision not in McpUser._announced:
+            McpUser._announced.add(revision)
+            record_event(self.environment, REVISION_EVENT, {"revision": revision})
 
     def _discover(self) -> Catalog:
         """List every catalogue the server announced a capability for."""
