@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,15 +244,16 @@ class McpClient:
 
     def _timed(
         self, name: str, request_id: int, request: HttpRequest
-    ) -> tuple[CallRecord, dict[str, str]]:
+    ) -> tuple[CallRecord, Mapping[str, str]]:
         start_wall = self._wall_clock()
         started = self._clock()
         ttfb = started
-        headers: dict[str, str] = {}
+        headers: Mapping[str, str] = {}
         try:
             response = self.transport.send(request)
             ttfb = self._clock()
-            headers = dict(response.headers)
+            # Only initialize reads them (the session id): no copy per request.
+            headers = response.headers
             try:
                 result = read_exchange(request_id, response, self._reply)
             finally:
